@@ -1,0 +1,1 @@
+"""Celery settings for mxit-tasks (filled in by the tasks issue)."""

@@ -1,0 +1,1 @@
+"""mxit-tasks: the Mxit REST API behind a production Celery worker."""

@@ -1,0 +1,1 @@
+"""Worker pool definitions (filled in by the tasks issue)."""
