@@ -62,7 +62,7 @@ def peak_rss_mb(pid: int | None = None) -> float:
     return 0.0
 
 
-def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:  # noqa: ANN001
+def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
     """Poll ``predicate`` until it is true or ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

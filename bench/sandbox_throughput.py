@@ -26,7 +26,7 @@ import tracemalloc
 import requests
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _common import rss_mb, sandbox_process  # noqa: E402
+from _common import rss_mb, sandbox_process
 
 RECIPIENTS = 500
 
