@@ -25,6 +25,12 @@ DEFAULT_MEDIA_DIR = "media"
 DEFAULT_BROADCAST_TTL = 7 * 86_400
 DEFAULT_RATE_LIMITS = ""  # e.g. "messaging=50/s,users=20/s"; empty = no limit
 DEFAULT_RATE_BURST = 0  # 0 = burst equals one second's worth
+DEFAULT_PAYLOAD_TTL = 3 * 86_400  # staged upload payloads live this long (or while in the DLQ)
+DEFAULT_UPLOAD_RETRY_WINDOW = 86_400  # uploads keep retrying an outage this long
+DEFAULT_DLQ_MAXLEN = 100_000
+DEFAULT_DLQ_RETENTION = 14 * 86_400
+DEFAULT_SYNC_INTERVAL = 900
+DEFAULT_SEND_LEASE = 120  # seconds a batch send may take before another worker may take over
 
 
 def _float(env: dict[str, str], name: str, default: float) -> float:
@@ -69,6 +75,13 @@ class Settings:
     broadcast_ttl: int = DEFAULT_BROADCAST_TTL
     rate_limits: str = DEFAULT_RATE_LIMITS
     rate_burst: int = DEFAULT_RATE_BURST
+    payload_ttl: int = DEFAULT_PAYLOAD_TTL
+    upload_retry_window: int = DEFAULT_UPLOAD_RETRY_WINDOW
+    dlq_maxlen: int = DEFAULT_DLQ_MAXLEN
+    dlq_retention: int = DEFAULT_DLQ_RETENTION
+    sync_interval: int = DEFAULT_SYNC_INTERVAL
+    send_lease: int = DEFAULT_SEND_LEASE
+    blob_dir: str = ""  # stage upload payloads here instead of Redis when set
 
     def __post_init__(self) -> None:
         if self.max_countdown >= self.visibility_timeout:
@@ -76,6 +89,7 @@ class Settings:
                 "MXIT_MAX_COUNTDOWN must be below MXIT_VISIBILITY_TIMEOUT, or Redis redelivers "
                 "tasks that are only waiting for their countdown"
             )
+        parse_rate_limits(self.rate_limits)  # fail at start-up, not in a task
         if not 1 <= self.batch_size <= 500:
             raise ValueError("MXIT_BATCH_SIZE must be 1..500 (the API's recipient limit)")
 
@@ -111,10 +125,40 @@ class Settings:
             "broadcast_ttl": _int(env, "MXIT_BROADCAST_TTL", DEFAULT_BROADCAST_TTL),
             "rate_limits": env.get("MXIT_RATE_LIMITS", DEFAULT_RATE_LIMITS),
             "rate_burst": _int(env, "MXIT_RATE_BURST", DEFAULT_RATE_BURST),
+            "payload_ttl": _int(env, "MXIT_PAYLOAD_TTL", DEFAULT_PAYLOAD_TTL),
+            "upload_retry_window": _int(
+                env, "MXIT_UPLOAD_RETRY_WINDOW", DEFAULT_UPLOAD_RETRY_WINDOW
+            ),
+            "dlq_maxlen": _int(env, "MXIT_DLQ_MAXLEN", DEFAULT_DLQ_MAXLEN),
+            "dlq_retention": _int(env, "MXIT_DLQ_RETENTION", DEFAULT_DLQ_RETENTION),
+            "sync_interval": _int(env, "MXIT_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL),
+            "send_lease": _int(env, "MXIT_SEND_LEASE", DEFAULT_SEND_LEASE),
+            "blob_dir": env.get("MXIT_BLOB_DIR", ""),
         }
         values.update(overrides)
         return cls(**values)
 
+    def rate_limit_for(self, api_class: str) -> float:
+        """Requests per second allowed for ``messaging``, ``users`` or ``media`` (0 = no limit)."""
+        return parse_rate_limits(self.rate_limits).get(api_class, 0.0)
+
     def with_(self, **changes: Any) -> Settings:
         """A copy with some values changed."""
         return replace(self, **changes)
+
+
+def parse_rate_limits(spec: str) -> dict[str, float]:
+    """``"messaging=50/s,users=1200/m"`` as requests per second per API class."""
+    per = {"s": 1.0, "m": 60.0, "h": 3600.0}
+    out: dict[str, float] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, rate = part.partition("=")
+        amount, _, unit = rate.strip().partition("/")
+        try:
+            value = float(amount) / per[(unit or "s").strip()[:1]]
+        except (ValueError, KeyError):
+            raise ValueError(f"MXIT_RATE_LIMITS: {part!r} is not NAME=N/s (or /m, /h)") from None
+        if value < 0:
+            raise ValueError(f"MXIT_RATE_LIMITS: {part!r} is negative")
+        out[name.strip()] = value
+    return out

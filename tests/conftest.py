@@ -2,16 +2,58 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
 import requests
 
 from mxit_tasks.sandbox import DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, SandboxServer, SandboxURLs
 from mxit_tasks.sandbox.remote import SandboxControl
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _test_redis_url() -> str:
+    """REDIS_URL's server, database 9: the suite's own database, flushed at start."""
+    parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    return urlunsplit((parts.scheme, parts.netloc, "/9", parts.query, parts.fragment))
+
+
+# The whole suite (this process and the worker processes it starts) is configured here, before
+# anything reads the settings: one sandbox port, one Redis database, the demo credentials.
+SANDBOX_PORT = _free_port()
+TEST_REDIS_URL = _test_redis_url()
+TEST_ENV = {
+    "REDIS_URL": TEST_REDIS_URL,
+    "MXIT_BROKER_URL": TEST_REDIS_URL,
+    "MXIT_RESULT_BACKEND": TEST_REDIS_URL,
+    "MXIT_CLIENT_ID": DEMO_CLIENT_ID,
+    "MXIT_CLIENT_SECRET": DEMO_CLIENT_SECRET,
+    "MXIT_API_URL": f"http://127.0.0.1:{SANDBOX_PORT}/api",
+    "MXIT_AUTH_URL": f"http://127.0.0.1:{SANDBOX_PORT}/auth",
+    "MXIT_REDIRECT_URI": "http://example.org/callback",
+    "MXIT_MEDIA_DIR": os.path.join(tempfile.gettempdir(), f"mxit-test-media-{os.getpid()}"),
+    "MXIT_VISIBILITY_TIMEOUT": "30",
+    "MXIT_MAX_COUNTDOWN": "10",
+    "MXIT_MAX_RETRIES": "5",
+    "MXIT_UPLOAD_RETRY_WINDOW": "60",
+    "MXIT_SEND_LEASE": "10",
+}
+os.environ.update(TEST_ENV)
+for _name in ("MXIT_RATE_LIMITS", "MXIT_TOKEN_KEY", "MXIT_BLOB_DIR"):
+    os.environ.pop(_name, None)
 
 ALL_USER_SCOPES = (
     "profile/public profile/private profile/write status/write avatar/write message/user "
@@ -71,7 +113,8 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxURLs]:
     """One sandbox for the session, on a free port."""
-    server = SandboxServer(port=0, users=50)
+    redis.Redis.from_url(TEST_REDIS_URL).flushdb()
+    server = SandboxServer(port=SANDBOX_PORT, users=50)
     urls = server.start()
     yield urls
     server.stop()

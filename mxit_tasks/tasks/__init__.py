@@ -1,0 +1,73 @@
+"""Every Mxit operation as a Celery task: ``from mxit_tasks.tasks import send_message``."""
+
+from __future__ import annotations
+
+from mxit_tasks.tasks.media import (
+    get_avatar,
+    get_cover_image,
+    get_gallery_file,
+    send_file_offer,
+    set_avatar,
+    set_cover_image,
+    upload_file_and_send_file_offer,
+    upload_gallery_file,
+)
+from mxit_tasks.tasks.messaging import (
+    broadcast_status,
+    send_batch,
+    send_message,
+    send_user_to_user_message,
+)
+from mxit_tasks.tasks.users import (
+    add_contact,
+    create_gallery_folder,
+    delete_avatar,
+    delete_gallery_file,
+    delete_gallery_folder,
+    get_basic_profile,
+    get_contact_list,
+    get_display_name,
+    get_friend_suggestions,
+    get_full_profile,
+    get_gallery_folder_list,
+    get_gallery_item_list,
+    get_status,
+    get_user_id,
+    rename_gallery_file,
+    rename_gallery_folder,
+    set_status,
+    update_profile,
+)
+
+__all__ = [
+    "add_contact",
+    "broadcast_status",
+    "create_gallery_folder",
+    "delete_avatar",
+    "delete_gallery_file",
+    "delete_gallery_folder",
+    "get_avatar",
+    "get_basic_profile",
+    "get_contact_list",
+    "get_cover_image",
+    "get_display_name",
+    "get_friend_suggestions",
+    "get_full_profile",
+    "get_gallery_file",
+    "get_gallery_folder_list",
+    "get_gallery_item_list",
+    "get_status",
+    "get_user_id",
+    "rename_gallery_file",
+    "rename_gallery_folder",
+    "send_batch",
+    "send_file_offer",
+    "send_message",
+    "send_user_to_user_message",
+    "set_avatar",
+    "set_cover_image",
+    "set_status",
+    "update_profile",
+    "upload_file_and_send_file_offer",
+    "upload_gallery_file",
+]
