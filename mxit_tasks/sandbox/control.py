@@ -298,6 +298,23 @@ def stats(req: Request) -> Response:
     return json_response(req.state.stats.public())
 
 
+@router.route("GET", "/secrets")
+def issued_secrets(req: Request) -> Response:
+    """Every access token, refresh token and auth code issued since the last reset.
+
+    For leak scans only: a test checks that none of them appears in Redis, logs or results.
+    """
+    state = req.state
+    return json_response(
+        {
+            "access_tokens": list(state.tokens),
+            "refresh_tokens": list(state.issued_refresh),
+            "codes": list(state.codes),
+            "client_secrets": [a.client_secret for a in state.apps.values()],
+        }
+    )
+
+
 @router.route("GET", "/faults")
 def get_faults(req: Request) -> Response:
     """The fault rules in force."""

@@ -454,6 +454,7 @@ class State:
         self.tokens: dict[str, Token] = {}
         self.refresh_tokens: dict[str, Grant] = {}
         self.codes: dict[str, Grant] = {}
+        self.issued_refresh: list[str] = []  # every refresh token ever issued (secret scans)
         self.users = Users()
         self.users.add_generated(self._initial_users)
         self.messages: list[Message] = []
@@ -498,6 +499,7 @@ class State:
     def issue_refresh(self, client_id: str, scopes: tuple[str, ...], user: int) -> str:
         """Create a refresh token (user grants only)."""
         value = secrets.token_hex(16)
+        self.issued_refresh.append(value)
         expires = time.time() + self.config.refresh_ttl
         self.refresh_tokens[value] = Grant(client_id, scopes, user, expires)
         return value
