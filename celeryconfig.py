@@ -24,6 +24,10 @@ from mxit_tasks.settings import Settings
 _s = Settings.from_env()
 _transport = {
     "visibility_timeout": _s.visibility_timeout,
+    # Sweep for unacked messages of dead workers every 10 s (kombu's default is about every
+    # 100 s): a task of a SIGKILLed worker runs again visibility_timeout + <= 10 s later.
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
     "socket_keepalive": True,
     "health_check_interval": 10,
     "retry_on_timeout": True,

@@ -8,7 +8,8 @@ in-process twin (one process, tests); both answer the same questions the same wa
   ``max_wait`` a slot is reserved and the caller goes after ``wait`` seconds (sleeping is fine,
   it is short). Otherwise nothing is reserved and the caller should come back after ``wait``
   (a Celery countdown that does not use up the retry budget).
-* ``pause(key, seconds)``: after a 429 with Retry-After every worker waits until then.
+* ``pause(key, seconds)``: after a 429 with Retry-After every worker waits until then (also
+  when no rate is configured).
 
 At most ``burst`` requests go at once, then one per ``1/rate`` seconds: in any one-second
 window no more than ``rate + burst`` requests.
@@ -30,6 +31,9 @@ if pause > 0 then
   return {0, tostring(pause)}
 end
 local interval = tonumber(ARGV[1])
+if interval <= 0 then
+  return {1, '0'}
+end
 local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
@@ -67,9 +71,7 @@ class RedisRateLimiter(RateLimiter):
 
     def acquire(self, key: str, rate: float, burst: int, max_wait: float) -> tuple[bool, float]:
         """One atomic GCRA decision in Redis."""
-        if rate <= 0:
-            return True, 0.0
-        interval_ms = 1000.0 / rate
+        interval_ms = 1000.0 / rate if rate > 0 else 0.0
         keys = [f"{self.namespace}:{key}", f"{self.namespace}:{key}:pause"]
         reserved, wait = self._script(
             keys=keys, args=[interval_ms, max(int(burst), 1), max_wait * 1000]
@@ -98,13 +100,13 @@ class MemoryRateLimiter(RateLimiter):
 
     def acquire(self, key: str, rate: float, burst: int, max_wait: float) -> tuple[bool, float]:
         """One GCRA decision under a lock."""
-        if rate <= 0:
-            return True, 0.0
         with self._lock:
             now = self._clock()
             until = self._paused.get(key, 0.0)
             if until > now:
                 return False, until - now
+            if rate <= 0:
+                return True, 0.0
             interval = 1.0 / rate
             tat = max(self._tat.get(key, 0.0), now)
             wait = max(0.0, tat - interval * (max(int(burst), 1) - 1) - now)

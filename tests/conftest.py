@@ -45,7 +45,7 @@ TEST_ENV = {
     "MXIT_AUTH_URL": f"http://127.0.0.1:{SANDBOX_PORT}/auth",
     "MXIT_REDIRECT_URI": "http://example.org/callback",
     "MXIT_MEDIA_DIR": os.path.join(tempfile.gettempdir(), f"mxit-test-media-{os.getpid()}"),
-    "MXIT_VISIBILITY_TIMEOUT": "30",
+    "MXIT_VISIBILITY_TIMEOUT": "15",
     "MXIT_MAX_COUNTDOWN": "10",
     "MXIT_MAX_RETRIES": "5",
     "MXIT_UPLOAD_RETRY_WINDOW": "60",

@@ -113,11 +113,7 @@ class MxitTask(Task):
 
     def throttle(self) -> None:
         """Wait for the global limiter: sleep a short wait, re-enqueue for a long one."""
-        s = runtime.settings()
-        rate = s.rate_limit_for(self.api_class)
-        if rate <= 0:
-            return
-        burst = s.rate_burst or max(int(rate), 1)
+        rate, burst = runtime.rate_for(self.api_class)  # 0: no limit; a 429 pause still holds
         reserved, wait = runtime.limiter().acquire(self.limit_key(), rate, burst, SHORT_WAIT)
         if reserved:
             if wait > 0:
@@ -147,11 +143,16 @@ class MxitTask(Task):
         if self.retry_window is not None and self._elapsed() + delay > self.retry_window:
             raise exc
         info = RetryScheduled(attempt + 1, time.time() + delay, type(exc).__name__, str(exc))
+        budget = (
+            f"window {self.retry_window:.0f}s"
+            if self.retry_window is not None
+            else str(self.max_retries_now())
+        )
         log.warning(
             "task %s retry %d/%s in %.1fs: %s: %s",
             self.request.id,
             attempt + 1,
-            self.max_retries_now(),
+            budget,
             delay,
             type(exc).__name__,
             exc,
