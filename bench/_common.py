@@ -70,3 +70,69 @@ def wait_until(predicate, timeout: float, interval: float = 0.05) -> bool:
             return True
         time.sleep(interval)
     return False
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def bench_env(info: dict, redis_url: str, **extra: str) -> dict[str, str]:
+    """The environment for producers and workers pointed at a sandbox and a Redis database."""
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "MXIT_BROKER_URL": redis_url,
+        "MXIT_RESULT_BACKEND": redis_url,
+        "MXIT_CLIENT_ID": info["client_id"],
+        "MXIT_CLIENT_SECRET": info["client_secret"],
+        "MXIT_API_URL": info["api_url"],
+        "MXIT_AUTH_URL": info["auth_url"],
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+def bench_redis_url(db: int = 12) -> str:
+    """REDIS_URL's server with a database of the benchmarks' own."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", "", ""))
+
+
+@contextmanager
+def workers(env: dict[str, str], count: int, pool: str = "messaging", concurrency: int = 16):
+    """Start ``count`` worker processes of a pool; stop them afterwards."""
+    procs = []
+    logs = []
+    try:
+        for i in range(count):
+            log = open(os.path.join(ROOT, f".bench-worker-{i}.log"), "wb")  # noqa: SIM115
+            logs.append(log)
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "workers", pool, "--concurrency", str(concurrency)],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        for i in range(count):
+            path = os.path.join(ROOT, f".bench-worker-{i}.log")
+            if not wait_until(lambda p=path: b"ready." in open(p, "rb").read(), 60):
+                raise RuntimeError(f"worker {i} did not start; see {path}")
+        yield procs
+    finally:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, 15)
+            except ProcessLookupError:
+                pass
+        for proc in procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+        for log in logs:
+            log.close()
