@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 
 def free_port() -> int:
@@ -120,15 +120,13 @@ def workers(env: dict[str, str], count: int, pool: str = "messaging", concurrenc
             )
         for i in range(count):
             path = os.path.join(ROOT, f".bench-worker-{i}.log")
-            if not wait_until(lambda p=path: b"ready." in open(p, "rb").read(), 60):
+            if not wait_until(lambda p=path: b"ready." in _read(p), 60):
                 raise RuntimeError(f"worker {i} did not start; see {path}")
         yield procs
     finally:
         for proc in procs:
-            try:
+            with suppress(ProcessLookupError):
                 os.killpg(proc.pid, 15)
-            except ProcessLookupError:
-                pass
         for proc in procs:
             try:
                 proc.wait(20)
@@ -136,3 +134,8 @@ def workers(env: dict[str, str], count: int, pool: str = "messaging", concurrenc
                 os.killpg(proc.pid, 9)
         for log in logs:
             log.close()
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
