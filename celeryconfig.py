@@ -61,7 +61,7 @@ worker_cancel_long_running_tasks_on_connection_loss = False
 task_default_queue = "mxit.users"
 task_create_missing_queues = True
 task_routes = ("mxit_tasks.routing.route",)
-imports = ("mxit_tasks.tasks",)
+imports = ("mxit_tasks.tasks", "mxit_tasks.tasks.sync")
 
 timezone = "UTC"
 enable_utc = True
@@ -70,5 +70,13 @@ enable_utc = True
 # the visibility timeout so a standby beat takes over quickly.
 redbeat_redis_url = _s.redis_url
 redbeat_key_prefix = "mxit:redbeat"
-redbeat_lock_timeout = 30
-beat_max_loop_interval = 5
+redbeat_redis_options = {"socket_keepalive": True, "health_check_interval": 10}
+redbeat_lock_timeout = _s.beat_lock_timeout
+beat_max_loop_interval = max(1, min(5, _s.beat_lock_timeout // 3))
+beat_schedule = {
+    "mxit-sync-tracked-users": {
+        "task": "mxit.sync.sync_tracked",
+        "schedule": float(_s.sync_interval),
+        "options": {"expires": float(_s.sync_interval)},  # a late run is skipped, not stacked
+    }
+}

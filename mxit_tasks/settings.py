@@ -30,6 +30,9 @@ DEFAULT_UPLOAD_RETRY_WINDOW = 86_400  # uploads keep retrying an outage this lon
 DEFAULT_DLQ_MAXLEN = 100_000
 DEFAULT_DLQ_RETENTION = 14 * 86_400
 DEFAULT_SYNC_INTERVAL = 900
+DEFAULT_BEAT_LOCK_TIMEOUT = 30  # a standby beat takes over within this (RedBeat's default: 25 min)
+DEFAULT_SYNC_CHUNK = 100  # tracked users per sync task message
+DEFAULT_CHANGES_MAXLEN = 100_000
 DEFAULT_SEND_LEASE = 120  # seconds a batch send may take before another worker may take over
 
 
@@ -81,6 +84,9 @@ class Settings:
     dlq_retention: int = DEFAULT_DLQ_RETENTION
     sync_interval: int = DEFAULT_SYNC_INTERVAL
     send_lease: int = DEFAULT_SEND_LEASE
+    beat_lock_timeout: int = DEFAULT_BEAT_LOCK_TIMEOUT
+    sync_chunk: int = DEFAULT_SYNC_CHUNK
+    changes_maxlen: int = DEFAULT_CHANGES_MAXLEN
     blob_dir: str = ""  # stage upload payloads here instead of Redis when set
 
     def __post_init__(self) -> None:
@@ -134,6 +140,9 @@ class Settings:
             "sync_interval": _int(env, "MXIT_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL),
             "send_lease": _int(env, "MXIT_SEND_LEASE", DEFAULT_SEND_LEASE),
             "blob_dir": env.get("MXIT_BLOB_DIR", ""),
+            "beat_lock_timeout": _int(env, "MXIT_BEAT_LOCK_TIMEOUT", DEFAULT_BEAT_LOCK_TIMEOUT),
+            "sync_chunk": _int(env, "MXIT_SYNC_CHUNK", DEFAULT_SYNC_CHUNK),
+            "changes_maxlen": _int(env, "MXIT_CHANGES_MAXLEN", DEFAULT_CHANGES_MAXLEN),
         }
         values.update(overrides)
         return cls(**values)

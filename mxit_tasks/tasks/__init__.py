@@ -18,6 +18,7 @@ from mxit_tasks.tasks.messaging import (
     send_message,
     send_user_to_user_message,
 )
+from mxit_tasks.tasks.sync import scheduled_status, sync_tracked, sync_users
 from mxit_tasks.tasks.users import (
     add_contact,
     create_gallery_folder,
@@ -60,6 +61,7 @@ __all__ = [
     "get_user_id",
     "rename_gallery_file",
     "rename_gallery_folder",
+    "scheduled_status",
     "send_batch",
     "send_file_offer",
     "send_message",
@@ -67,6 +69,8 @@ __all__ = [
     "set_avatar",
     "set_cover_image",
     "set_status",
+    "sync_tracked",
+    "sync_users",
     "update_profile",
     "upload_file_and_send_file_offer",
     "upload_gallery_file",

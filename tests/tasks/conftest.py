@@ -31,6 +31,7 @@ class Worker:
     """A ``python -m workers`` process and its log."""
 
     def __init__(self, log_path: Path, pool: str = "all", concurrency: int = 8, **env: str):
+        self.ready_marker = "beat: Starting" if pool == "beat" else "ready."
         self.log_path = log_path
         self.pool = pool
         self.concurrency = concurrency
@@ -40,15 +41,16 @@ class Worker:
     def start(self) -> Worker:
         """Start the process and wait until it consumes."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        args = [] if self.pool == "beat" else ["--concurrency", str(self.concurrency)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workers", self.pool, "--concurrency", str(self.concurrency)],
+            [sys.executable, "-m", "workers", self.pool, *args],
             cwd=ROOT,
             env=self.env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        wait_for(lambda: "ready." in self.log(), timeout=60)
+        wait_for(lambda: self.ready_marker in self.log(), timeout=60)
         return self
 
     def log(self) -> str:
