@@ -52,8 +52,8 @@ class MxitTask(Task):
     abstract = True
     api_class = "users"  # the rate-limit class: messaging, users or media
     safe_to_repeat = True  # may a Timeout/ConnectionLost (maybe applied) be retried?
-    retry_window: float | None = None  # total seconds of retrying, when set (uploads)
-    max_retries = runtime.settings().max_retries
+    windowed = False  # retry for MXIT_UPLOAD_RETRY_WINDOW seconds instead of max_retries times
+    max_retries = None  # per task (op_task(..., max_retries=N)); None: MXIT_MAX_RETRIES
     typing = True
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
@@ -140,14 +140,11 @@ class MxitTask(Task):
             delay = None  # it may have been applied: repeating could duplicate it
         if delay is None or attempt >= self.max_retries_now():
             raise exc
-        if self.retry_window is not None and self._elapsed() + delay > self.retry_window:
+        window = self.retry_window()
+        if window is not None and self._elapsed() + delay > window:
             raise exc
         info = RetryScheduled(attempt + 1, time.time() + delay, type(exc).__name__, str(exc))
-        budget = (
-            f"window {self.retry_window:.0f}s"
-            if self.retry_window is not None
-            else str(self.max_retries_now())
-        )
+        budget = f"window {window:.0f}s" if window is not None else str(self.max_retries_now())
         log.warning(
             "task %s retry %d/%s in %.1fs: %s: %s",
             self.request.id,
@@ -159,9 +156,18 @@ class MxitTask(Task):
         )
         raise self.retry(exc=info, countdown=delay, max_retries=attempt + 1)
 
+    def retry_window(self) -> float | None:
+        """Seconds this task keeps retrying from its first attempt (None: count-bounded)."""
+        return float(runtime.settings().upload_retry_window) if self.windowed else None
+
     def max_retries_now(self) -> int:
-        """The retry budget (a large one for tasks bounded by a time window)."""
-        return 10**6 if self.retry_window is not None else int(self.max_retries or 0)
+        """The retry budget: the task's ``max_retries``, else ``MXIT_MAX_RETRIES``; unbounded
+        for tasks bounded by a time window."""
+        if self.windowed:
+            return 10**6
+        if self.max_retries is not None:
+            return int(self.max_retries)
+        return int(runtime.settings().max_retries)
 
     def _elapsed(self) -> float:
         return time.time() - self.first_try()

@@ -27,7 +27,7 @@ class UploadTask(MxitTask):
     abstract = True
     image_only = False
     api_class = "media"
-    retry_window = float(runtime.settings().upload_retry_window)
+    windowed = True  # retried for the upload window, not a count (see MxitTask.window)
 
     def apply_async(self, args: Any = None, kwargs: Any = None, **options: Any) -> Any:
         """Validate and stage the payload, then enqueue a reference to it."""
