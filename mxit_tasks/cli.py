@@ -21,9 +21,35 @@ def emit(data: Any, as_json: bool, text: str | None = None) -> None:
         click.echo(text if text is not None else json.dumps(data, indent=2, default=str))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SafeGroup(click.Group):
+    """A group whose failures are one line on stderr and a non-zero exit, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; turn any unexpected error into ``error: ...``."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+        except Exception as exc:
+            raise click.ClickException(_one_line(exc)) from None
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    if "redis" in type(exc).__module__ or name in ("ConnectionError", "ConnectionRefusedError"):
+        return f"cannot reach Redis or the broker: {text or name}"
+    return f"{name}: {text}" if text else name
+
+
+@click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """mxit-tasks: the Mxit API behind Celery workers, and the Mxit sandbox."""
+    """mxit-tasks: the Mxit API behind Celery workers, and the Mxit sandbox.
+
+    Example: mxit-tasks send mxitdemo "Hello" --file ids.txt
+    """
 
 
 def _parse_app(value: str | None) -> App | None:
@@ -85,6 +111,10 @@ def sandbox(host: str, port: int, users: int, app_spec: str | None, as_json: boo
     server.stop()
     click.echo("sandbox stopped", err=True)
 
+
+from mxit_tasks.cli_ops import register  # noqa: E402 - the operator commands
+
+register(main)
 
 if __name__ == "__main__":
     main()

@@ -141,6 +141,13 @@ class Mxit:
         clone._bind()
         return clone
 
+    def without_user(self) -> Mxit:
+        """A client sharing this one's pool and store, acting for no user (yet)."""
+        clone = copy.copy(self)
+        clone.user_id = None
+        clone._bind()
+        return clone
+
     def close(self) -> None:
         """Close this thread's HTTP session."""
         self.requestor.close()

@@ -30,7 +30,9 @@ class OAuth(Service):
             query["state"] = state
         return f"{self._client.auth_base}/authorize?{urlencode(query)}"
 
-    def get_user_token(self, scope: str, code: str | None = None) -> str:
+    def get_user_token(
+        self, scope: str, code: str | None = None, *, redirect_uri: str | None = None
+    ) -> str:
         """``POST /token`` (authorization_code): exchange ``code``, store the token, return it.
 
         The UserId is learned from ``GET /userinfo`` (or the full profile), the token is kept in
@@ -43,7 +45,7 @@ class OAuth(Service):
                 raise UserAuthorizationRequired(None, "no code given and no current user")
             return tokens.user_token(self._client.user_id, scope)
         wanted = normalise_scope(scope)
-        record = tokens.exchange_code(code)
+        record = tokens.exchange_code(code, redirect_uri)
         granted = set(record["scopes"]) or set(wanted)
         record["scopes"] = sorted(granted)
         user_id = self._learn_user_id(record["access_token"], granted)
