@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_init, worker_process_init
 
 app = Celery("mxit_tasks")
 app.config_from_object("celeryconfig")
@@ -17,3 +17,16 @@ def _fresh_connections(**_: object) -> None:
 
     for cached in (runtime._settings, runtime._client, runtime._limiter, runtime._broadcasts):
         cached.cache_clear()
+
+
+@worker_init.connect
+def _metrics(**_: object) -> None:
+    """Serve Prometheus metrics from the worker (``MXIT_METRICS_PORT``; 0 = off)."""
+    from mxit_tasks import metrics
+
+    try:
+        metrics.serve()
+    except OSError as exc:  # port taken: the worker still works, without metrics
+        import logging
+
+        logging.getLogger("mxit_tasks.metrics").warning("metrics not served: %s", exc)

@@ -12,6 +12,9 @@ from typing import Any
 from mxit_tasks.errors import MxitError
 
 PREFIX = "mxit:payload:"
+BYTES = (
+    "mxit:payload:bytes"  # staged bytes, for the metrics gauge (expired ones drift; approximate)
+)
 
 
 class PayloadMissing(MxitError):
@@ -48,6 +51,8 @@ class PayloadStore:
             self.redis.set(PREFIX + ref, b"", ex=self.ttl)  # the TTL lives in Redis
         else:
             self.redis.set(PREFIX + ref, data, ex=self.ttl)
+        self.redis.set(PREFIX + ref + ":size", len(data), ex=self.ttl)
+        self.redis.incrby(BYTES, len(data))
         return ref
 
     @staticmethod
@@ -79,10 +84,14 @@ class PayloadStore:
         ttl = self.redis.ttl(PREFIX + ref)
         if ttl is not None and 0 <= ttl < seconds:
             self.redis.expire(PREFIX + ref, seconds)
+            self.redis.expire(PREFIX + ref + ":size", seconds)
 
     def delete(self, ref: str) -> None:
         """Remove the payload (after success, or when its DLQ entry goes)."""
-        self.redis.delete(PREFIX + ref)
+        size = self.redis.get(PREFIX + ref + ":size")
+        if self.redis.delete(PREFIX + ref) and size is not None:
+            self.redis.decrby(BYTES, int(size))
+        self.redis.delete(PREFIX + ref + ":size")
         if self.blob_dir:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path(ref))

@@ -25,6 +25,7 @@ class Pool:
     pool: str = "threads"
     concurrency: int = 8
     prefetch: int = 1
+    metrics_port: int = 0  # Prometheus /metrics of this pool's process (MXIT_METRICS_PORT wins)
 
     def argv(self, **overrides: object) -> list[str]:
         """The ``celery worker`` command line of this pool."""
@@ -54,11 +55,11 @@ class Pool:
 
 POOLS: dict[str, Pool] = {
     # Broadcast batches: many concurrent sends, each a long HTTP wait.
-    "messaging": Pool("messaging", ("mxit.messaging",), concurrency=16),
+    "messaging": Pool("messaging", ("mxit.messaging",), concurrency=16, metrics_port=9101),
     # Lookups, statuses, profiles, and the beat-driven sync.
-    "users": Pool("users", ("mxit.users", "mxit.sync"), concurrency=8),
+    "users": Pool("users", ("mxit.users", "mxit.sync"), concurrency=8, metrics_port=9102),
     # Uploads and downloads: fewer at once (each holds up to 1 MiB), retried for hours.
-    "media": Pool("media", ("mxit.media",), concurrency=4),
+    "media": Pool("media", ("mxit.media",), concurrency=4, metrics_port=9103),
     # Everything in one process: small deployments, the demo and the tests.
     "all": Pool("all", ("mxit.messaging", "mxit.users", "mxit.media", "mxit.sync"), concurrency=16),
 }

@@ -22,6 +22,7 @@ def main(argv: list[str]) -> int:
         if "--concurrency" in argv:
             overrides["concurrency"] = int(argv[argv.index("--concurrency") + 1])
         command = POOLS[argv[0]].argv(**overrides)
+        os.environ.setdefault("MXIT_METRICS_PORT", str(POOLS[argv[0]].metrics_port))
     exe = shutil.which("celery", path=os.path.dirname(sys.executable)) or shutil.which("celery")
     if exe is None:
         print("celery is not installed in this environment", file=sys.stderr)

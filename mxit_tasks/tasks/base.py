@@ -22,7 +22,7 @@ from typing import Any
 from celery import Task
 from celery.exceptions import Retry
 
-from mxit_tasks import runtime
+from mxit_tasks import metrics, runtime
 from mxit_tasks.client import Mxit
 from mxit_tasks.errors import ConnectionLost, MxitError, RateLimited, Timeout
 from mxit_tasks.retry import delay_for
@@ -96,20 +96,18 @@ class MxitTask(Task):
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
-            self._log_call(operation, getattr(exc, "status", None) or type(exc).__name__, started)
+            self.observe(operation, getattr(exc, "status", None) or type(exc).__name__, started)
             self.fail_or_retry(exc)
             raise  # pragma: no cover - fail_or_retry always raises
-        self._log_call(operation, 200, started)
+        self.observe(operation, 200, started)
         return result
 
-    def _log_call(self, operation: str, status: Any, started: float) -> None:
-        log.info(
-            "task %s %s -> %s in %.1fms",
-            self.request.id,
-            operation,
-            status,
-            (time.perf_counter() - started) * 1000,
-        )
+    def observe(self, operation: str, status: Any, started: float) -> None:
+        """One log line and the metrics of one API call."""
+        elapsed = time.perf_counter() - started
+        metrics.API_CALLS.labels(operation, str(status)).inc()
+        metrics.API_LATENCY.labels(operation).observe(elapsed)
+        log.info("task %s %s -> %s in %.1fms", self.request.id, operation, status, elapsed * 1000)
 
     def throttle(self) -> None:
         """Wait for the global limiter: sleep a short wait, re-enqueue for a long one."""
@@ -117,8 +115,10 @@ class MxitTask(Task):
         reserved, wait = runtime.limiter().acquire(self.limit_key(), rate, burst, SHORT_WAIT)
         if reserved:
             if wait > 0:
+                metrics.LIMITER_WAIT.labels(self.api_class).inc(wait)
                 time.sleep(wait)
             return
+        metrics.LIMITER_WAIT.labels(self.api_class).inc(wait)
         self.defer(wait, "rate limit")
 
     def defer(self, wait: float, reason: str) -> None:
@@ -131,8 +131,10 @@ class MxitTask(Task):
 
     def fail_or_retry(self, exc: BaseException) -> None:
         """Raise the retry that ``delay_for`` asks for, or the error itself (final)."""
-        if isinstance(exc, RateLimited) and exc.retry_after:
-            runtime.limiter().pause(self.limit_key(), exc.retry_after)  # every worker waits
+        if isinstance(exc, RateLimited):
+            metrics.RATE_LIMITED.labels(self.api_class).inc()
+            if exc.retry_after:
+                runtime.limiter().pause(self.limit_key(), exc.retry_after)  # every worker waits
         s = runtime.settings()
         attempt = self.request.retries
         delay = delay_for(exc, attempt, cap=s.max_countdown)
@@ -143,6 +145,7 @@ class MxitTask(Task):
         window = self.retry_window()
         if window is not None and self._elapsed() + delay > window:
             raise exc
+        metrics.RETRIES.labels(self.name, type(exc).__name__).inc()
         info = RetryScheduled(attempt + 1, time.time() + delay, type(exc).__name__, str(exc))
         budget = f"window {window:.0f}s" if window is not None else str(self.max_retries_now())
         log.warning(
@@ -178,6 +181,7 @@ class MxitTask(Task):
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
         """Write a dead-letter entry (arguments are references only; never secrets)."""
+        metrics.DEAD_LETTERS.labels(self.name).inc()
         try:
             runtime.dead_letters().add(
                 self.name,

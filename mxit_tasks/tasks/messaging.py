@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 from typing import Any
 
 from celery.exceptions import Retry
 
-from mxit_tasks import runtime
+from mxit_tasks import metrics, runtime
 from mxit_tasks.broadcast import Broadcasts, new_id
 from mxit_tasks.client import validation
 from mxit_tasks.client.messaging import build_send_body, check_links
@@ -236,9 +237,13 @@ def send_batch(self: MxitTask, broadcast_id: str, index: int) -> dict:
         meta.get("spool_timeout"),
         meta.get("links"),
     )
+    started = time.perf_counter()
     try:
         invalid = self.client.messaging.send_batch(body, scope=meta.get("scope") or "message/send")
     except Exception as exc:
+        self.observe(
+            "messaging.send_batch", getattr(exc, "status", None) or type(exc).__name__, started
+        )
         store.release(broadcast_id, index, claim.owner, _applied(exc))
         try:
             self.fail_or_retry(exc)
@@ -247,11 +252,18 @@ def send_batch(self: MxitTask, broadcast_id: str, index: int) -> dict:
         except Exception:
             reason = f"{type(exc).__name__}: {exc}"
             final = store.finish(broadcast_id, index, 0, [], failed=len(ids), reason=reason)
+            if final >= 0:
+                metrics.RECIPIENTS.labels("failed").inc(len(ids))
             if final == batches:
                 complete(broadcast_id)
             raise
+    self.observe("messaging.send_batch", 200 if not invalid else 400, started)
     delivered = len(ids) - len(invalid)
-    if store.finish(broadcast_id, index, delivered, invalid) == batches:
+    final = store.finish(broadcast_id, index, delivered, invalid)
+    if final >= 0:
+        metrics.RECIPIENTS.labels("delivered").inc(delivered)
+        metrics.RECIPIENTS.labels("invalid").inc(len(invalid))
+    if final == batches:
         complete(broadcast_id)
     return {"batch": index, "delivered": delivered, "invalid": len(invalid)}
 

@@ -22,9 +22,18 @@ import redis
 from mxit_tasks import runtime
 from mxit_tasks.celery_app import app
 from mxit_tasks.sandbox import SandboxURLs
-from tests.conftest import ALL_USER_SCOPES, REDIRECT, TEST_REDIS_URL, USER0, Sandbox, wait_for
+from tests.conftest import (
+    ALL_USER_SCOPES,
+    REDIRECT,
+    TEST_REDIS_URL,
+    USER0,
+    Sandbox,
+    _free_port,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
+METRICS_PORT = _free_port()
 
 
 class Worker:
@@ -35,7 +44,7 @@ class Worker:
         self.log_path = log_path
         self.pool = pool
         self.concurrency = concurrency
-        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **env}
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", "MXIT_METRICS_PORT": "0", **env}
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Worker:
@@ -80,7 +89,9 @@ def worker(
     sandbox_server: SandboxURLs, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Worker]:
     """One worker for the session, consuming every queue."""
-    w = Worker(tmp_path_factory.mktemp("worker") / "worker.log").start()
+    w = Worker(
+        tmp_path_factory.mktemp("worker") / "worker.log", MXIT_METRICS_PORT=str(METRICS_PORT)
+    ).start()
     yield w
     w.stop()
 
