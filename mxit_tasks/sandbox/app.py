@@ -8,7 +8,7 @@ import math
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from mxit_tasks.sandbox import api, auth, control
+from mxit_tasks.sandbox import api, auth, control, ui  # noqa: F401 - ui registers /_emulator/ui
 from mxit_tasks.sandbox.http import Request, Response, Router, error_response, json_response
 from mxit_tasks.sandbox.state import SandboxError, State
 
