@@ -34,6 +34,7 @@ def demo_env(port: int) -> dict[str, str]:
         "MXIT_REDIRECT_URI": os.environ.get("MXIT_REDIRECT_URI", "http://localhost/callback"),
         "SANDBOX_PORT": str(port),
         "SANDBOX_USERS": str(DEMO_USERS),
+        "MXIT_SYNC_INTERVAL": os.environ.get("MXIT_SYNC_INTERVAL", "30"),
         "PYTHONUNBUFFERED": "1",
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
@@ -101,6 +102,32 @@ def run_demo(port: int) -> None:
     tasks.set_status.delay("Status set by a Celery worker", user_id=user).get(timeout=30)
     say(f"{user}'s status is now: {tasks.get_status.delay(user).get(timeout=30)!r}")
 
+    from mxit_tasks import schedules
+    from mxit_tasks.sync import Tracker
+
+    tracker = Tracker(runtime.redis())
+    tracker.add(ids[:50])
+    from mxit_tasks.tasks import sync_tracked
+
+    sync_tracked.delay()
+    wait_until(lambda: tracker.run().get("finished_at"), "the tracked-user sync", 60)
+    run = tracker.run()
+    say(f"synced 50 tracked users: ok {run['ok']}, changed {run['changed']}, gone {run['gone']}")
+    control.change_user(ids[1], status="Changed in the sandbox")
+    say(f"changed {ids[1]}'s status in the sandbox; the next sync puts it on mxit:changes")
+
+    import datetime as dt
+
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    entry = schedules.add(app, user, "Scheduled by beat", at=when, name="demo")
+    say(f"scheduled a status update for {user} at {when:%H:%M:%S}Z ({entry['name']})")
+    wait_until(
+        lambda: tasks.get_status.delay(user).get(timeout=10) == "Scheduled by beat",
+        "the scheduled status update",
+        60,
+    )
+    say(f"{user}'s status is now: 'Scheduled by beat' (set by beat)")
+
     control.faults({"POST /api/user/avatar": {"error_rate": 1.0, "error_status": 503, "times": 3}})
     say("avatar route is down (3 x 503); uploading an avatar anyway ...")
     avatar = tasks.set_avatar.delay(tiny_png((0, 120, 200)), user_id=user)
@@ -109,8 +136,10 @@ def run_demo(port: int) -> None:
     say(f"avatar uploaded after the outage: {control.media(user)['avatar']}")
 
     say("where to look:")
-    say(f"  outbox:   http://127.0.0.1:{port}/_emulator/outbox?limit=5")
-    say(f"  stats:    http://127.0.0.1:{port}/_emulator/stats")
+    say(f"  inbox:    http://127.0.0.1:{port}/_emulator/ui")
+    say("  metrics:  http://127.0.0.1:9101/metrics (messaging), :9102 (users), :9103 (media)")
+    say("  flower:   .venv/bin/celery -A mxit_tasks flower   (then http://127.0.0.1:5555)")
+    say("  changes:  redis-cli XRANGE mxit:changes - +")
     say(f"  CLI:      .venv/bin/mxit-tasks --help   (broadcast status {result.id})")
     say("  celery:   .venv/bin/celery -A mxit_tasks inspect active")
     say("Ctrl-C stops everything.")
