@@ -29,7 +29,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 
 bench: $(STAMP)
-	$(PY) -m mxit_tasks.devtools.with_redis -- $(PY) bench/run_all.py
+	$(PY) -m mxit_tasks.devtools.with_redis -- $(PY) bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

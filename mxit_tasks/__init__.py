@@ -44,7 +44,7 @@ _LAZY = {
     "set_status": "mxit_tasks.tasks",
     "set_avatar": "mxit_tasks.tasks",
     "get_status": "mxit_tasks.tasks",
-    "broadcast": "mxit_tasks.broadcast",
+    "broadcast_status": "mxit_tasks.tasks",
 }
 
 __all__ = [
@@ -69,7 +69,7 @@ __all__ = [
     "Unauthorized",
     "UserAuthorizationRequired",
     "app",
-    "broadcast",
+    "broadcast_status",
     "delay_for",
     "get_status",
     "send_message",

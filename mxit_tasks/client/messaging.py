@@ -112,29 +112,30 @@ class Messaging(Service):
         if spool_timeout is not None:
             v.non_negative_int("spool_timeout", spool_timeout)
         links = check_links(links)
+        batches = self._send_chunks(
+            "app", scope, to, app_mxit_id, message, contains_markup, spool, spool_timeout, links
+        )
+        return {"recipients": len(to), "duplicates": duplicates, "batches": batches}
+
+    def _send_chunks(self, auth: Auth, scope: str, to: list[str], *fields: Any) -> int:
+        """Send ``to`` in batches; unknown UserIds of every batch are raised together at the end,
+        after the others were delivered. Returns the number of batches."""
         invalid: list[str] = []
-        last: InvalidRecipients | None = None
         batches = chunks(to, self._settings.batch_size)
         for batch in batches:
-            body = build_send_body(
-                app_mxit_id, batch, message, contains_markup, spool, spool_timeout, links
-            )
-            try:
-                self._request("POST", SEND_PATH, auth="app", scope=scope, json_body=body)
-            except InvalidRecipients as exc:
-                invalid.extend(exc.invalid_user_ids)
-                last = exc
-        if last is not None:
+            body = build_send_body(fields[0], batch, *fields[1:])
+            invalid.extend(self.send_batch(body, scope=scope, auth=auth))
+        if invalid:
             raise InvalidRecipients(
                 400,
-                last.error,
+                "invalid_recipients",
                 f"{len(invalid)} unknown UserIds; the other recipients were delivered",
                 "POST",
                 SEND_PATH,
                 None,
                 invalid,
             )
-        return {"recipients": len(to), "duplicates": duplicates, "batches": len(batches)}
+        return len(batches)
 
     def send_batch(
         self, body: dict[str, Any], scope: str = "message/send", auth: Auth = "app"
@@ -162,20 +163,7 @@ class Messaging(Service):
         to, _ = v.recipients("target_user_ids", target_user_ids)
         message = v.message_body("message", message, self._settings.max_body_chars)
         v.boolean("contains_markup", contains_markup)
-        invalid: list[str] = []
-        for batch in chunks(to, self._settings.batch_size):
-            body = build_send_body(from_user_id, batch, message, contains_markup)
-            invalid.extend(self.send_batch(body, scope=scope, auth="user"))
-        if invalid:
-            raise InvalidRecipients(
-                400,
-                "invalid_recipients",
-                f"{len(invalid)} unknown UserIds; the other recipients were delivered",
-                "POST",
-                SEND_PATH,
-                None,
-                invalid,
-            )
+        self._send_chunks("user", scope, to, from_user_id, message, contains_markup)
         return ""
 
     def create_redirect_link(
