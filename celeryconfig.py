@@ -61,7 +61,8 @@ worker_cancel_long_running_tasks_on_connection_loss = False
 task_default_queue = "mxit.users"
 task_create_missing_queues = True
 task_routes = ("mxit_tasks.routing.route",)
-imports = ("mxit_tasks.tasks", "mxit_tasks.tasks.sync")
+# Your own task modules (e.g. on_finished callbacks): MXIT_TASK_MODULES="myapp.tasks,other".
+imports = ("mxit_tasks.tasks", "mxit_tasks.tasks.sync", *_s.task_modules)
 
 timezone = "UTC"
 enable_utc = True

@@ -29,9 +29,17 @@ print(send_message.delay("mxitdemo", [f"m{40_000_000_000 + i}" for i in range(n)
 """
 
 CELERY_LIMIT = r"""
-import sys
+import sys, time
 from mxit_tasks.celery_app import app
-print(app.control.rate_limit("mxit.messaging.send_batch", sys.argv[1], reply=True, timeout=5))
+want = int(sys.argv[2]) if len(sys.argv) > 2 else 1
+for _ in range(20):  # until every worker confirmed the new limit
+    replies = app.control.rate_limit("mxit.messaging.send_batch", sys.argv[1], reply=True, timeout=3)
+    if len(replies) >= want:
+        break
+    time.sleep(0.5)
+else:
+    sys.exit(f"only {len(replies)} of {want} workers confirmed the rate limit")
+print(replies)
 """
 
 

@@ -36,13 +36,7 @@ DOCS = Path(ROOT) / "docs"
 
 NAIVE = r"""
 import json, sys, time
-from celery import group
-from mxit_tasks.celery_app import app
-from mxit_tasks import runtime
-
-@app.task(name="bench.naive_send_one")
-def naive_send_one(user_id):
-    runtime.client().messaging.send_message("mxitdemo", [user_id], "naive")
+from naive_tasks import naive_send_one
 
 n = int(sys.argv[1])
 t0 = time.time()
@@ -137,7 +131,13 @@ def main() -> None:
     """Run everything and write the docs."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--render-only", action="store_true", help="Rewrite the docs from the JSON.")
     args = ap.parse_args()
+    if args.render_only:
+        report = json.loads((DOCS / "benchmarks.json").read_text())
+        (DOCS / "benchmarks.md").write_text(render(report))
+        plot(report)
+        return
     q = 10 if args.quick else 1
     big = 1_000_000 // q
     url = bench_redis_url(12)
@@ -146,7 +146,9 @@ def main() -> None:
     report: dict = {"machine": f"{os.cpu_count()} cores", "quick": args.quick}
     with sandbox_process(users=big) as info:
         control = info["control_url"]
-        env = bench_env(info, url)
+        env = bench_env(
+            info, url, MXIT_TASK_MODULES="naive_tasks", PYTHONPATH=os.path.dirname(__file__)
+        )
 
         # 1 + 4: throughput and memory
         with workers(env, 2, concurrency=16):
@@ -157,6 +159,19 @@ def main() -> None:
             naive = script(NAIVE, env, naive_n)
             report["naive"] = {"recipients": naive_n, "per_s": naive_n / naive["seconds"]}
         report["sequential"] = {"recipients": 100_000 // q, "per_s": sequential(info, 100_000 // q)}
+        # With 100 ms of API latency (a WAN), concurrency has to do the work.
+        requests.put(control + "/faults", json={"/api/*": {"latency_ms": 100}})
+        with workers(env, 2, concurrency=32):
+            requests.post(control + "/reset")
+            requests.put(control + "/faults", json={"/api/*": {"latency_ms": 100}})
+            wan = run_broadcast(env, r, 100_000 // q)
+        report["wan"] = {
+            "recipients": 100_000 // q,
+            "ours_per_s": (100_000 // q) / wan["elapsed_s"],
+            "sequential_per_s": sequential(info, 10_000 // q),
+            "sequential_recipients": 10_000 // q,
+        }
+        requests.delete(control + "/faults")
         report["ceiling"] = {"recipients": big, "per_s": raw_ceiling(info, big)}
         used_before = r.info("memory")["used_memory"]
         short = bench_env(info, url, MXIT_BROADCAST_TTL="3")
@@ -251,6 +266,16 @@ def render(rep: dict) -> str:
         lines.append(
             f"| {name} | {row['recipients']:,} | {row['per_s']:,.0f} | {row['per_s'] / ceiling:.0%} |"
         )
+    w = rep["wan"]
+    lines += [
+        "",
+        "With `latency_ms=100` on the sandbox (a WAN): mxit-tasks (2 processes x 32 threads) "
+        f"{w['ours_per_s']:,.0f} recipients/s on {w['recipients']:,}; the sequential loop "
+        f"{w['sequential_per_s']:,.0f} on {w['sequential_recipients']:,}: "
+        f"**{w['ours_per_s'] / w['sequential_per_s']:.1f}x**. Without latency the sequential loop "
+        "is faster than our pipeline here: on 2 cores shared with the sandbox and Redis, the "
+        "per-batch cost of Celery, markers and counters, not the network, is the limit.",
+    ]
     o = rep["overhead"]
     m = rep["memory"]
     lines += [
@@ -287,6 +312,23 @@ def render(rep: dict) -> str:
             lines.append(
                 f"| {run['workers']} | {name} | {x['mean_full']:.1f} | {x['max']} | {x['span']} |"
             )
+    limit = rep["ratelimit"]["rate"] + rep["ratelimit"]["burst"]
+    over = [str(run["workers"]) for run in rep["ratelimit"]["runs"] if run["ours"]["max"] > limit]
+    if over:
+        lines += [
+            "",
+            f"With {', '.join(over)} worker processes our observed maximum exceeded limit + burst "
+            f"({limit}). The limiter grants at most that many per second; the sandbox counts "
+            "arrivals, and with more busy processes than cores a worker can be descheduled between "
+            "the grant and the send, so late sends land in the next second. Leave headroom (a "
+            "lower limit or burst) when workers oversubscribe the CPU.",
+        ]
+    lines += [
+        "",
+        "Celery's `rate_limit` is per worker: the total grows with the number of workers; with "
+        "prefetch 1 and the threads pool its per-worker bucket also starved the workers here "
+        "(far below the limit with 1 and 3 workers).",
+    ]
     lines += [
         "",
         "## Scale",

@@ -87,6 +87,7 @@ class Settings:
     beat_lock_timeout: int = DEFAULT_BEAT_LOCK_TIMEOUT
     sync_chunk: int = DEFAULT_SYNC_CHUNK
     changes_maxlen: int = DEFAULT_CHANGES_MAXLEN
+    task_modules: tuple[str, ...] = ()  # extra modules the workers import (MXIT_TASK_MODULES)
     blob_dir: str = ""  # stage upload payloads here instead of Redis when set
 
     def __post_init__(self) -> None:
@@ -140,6 +141,9 @@ class Settings:
             "sync_interval": _int(env, "MXIT_SYNC_INTERVAL", DEFAULT_SYNC_INTERVAL),
             "send_lease": _int(env, "MXIT_SEND_LEASE", DEFAULT_SEND_LEASE),
             "blob_dir": env.get("MXIT_BLOB_DIR", ""),
+            "task_modules": tuple(
+                m.strip() for m in env.get("MXIT_TASK_MODULES", "").split(",") if m.strip()
+            ),
             "beat_lock_timeout": _int(env, "MXIT_BEAT_LOCK_TIMEOUT", DEFAULT_BEAT_LOCK_TIMEOUT),
             "sync_chunk": _int(env, "MXIT_SYNC_CHUNK", DEFAULT_SYNC_CHUNK),
             "changes_maxlen": _int(env, "MXIT_CHANGES_MAXLEN", DEFAULT_CHANGES_MAXLEN),

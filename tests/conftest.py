@@ -32,8 +32,12 @@ def _test_redis_url() -> str:
 
 
 # The whole suite (this process and the worker processes it starts) is configured here, before
-# anything reads the settings: one sandbox port, one Redis database, the demo credentials.
-SANDBOX_PORT = _free_port()
+# anything reads the settings: one sandbox (started on port 0, so the OS picks a free port, before
+# the settings are read, because worker processes need its URL), one Redis database, the demo
+# credentials.
+_SANDBOX = SandboxServer(port=0, users=50)
+_SANDBOX_URLS = _SANDBOX.start()
+SANDBOX_PORT = int(_SANDBOX_URLS.base.rsplit(":", 1)[1])
 TEST_REDIS_URL = _test_redis_url()
 TEST_ENV = {
     "REDIS_URL": TEST_REDIS_URL,
@@ -112,12 +116,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: floa
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxURLs]:
-    """One sandbox for the session, on a free port."""
+    """The session's sandbox (started on port 0 above); Redis's test database starts empty."""
     redis.Redis.from_url(TEST_REDIS_URL).flushdb()
-    server = SandboxServer(port=SANDBOX_PORT, users=50)
-    urls = server.start()
-    yield urls
-    server.stop()
+    yield _SANDBOX_URLS
+    _SANDBOX.stop()
 
 
 @pytest.fixture
