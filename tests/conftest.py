@@ -128,3 +128,8 @@ def sandbox(sandbox_server: SandboxURLs) -> Sandbox:
     control = SandboxControl(sandbox_server.base)
     control.reset()
     return Sandbox(sandbox_server, control)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the reliability scenarios last: they kill workers and Redis connections on purpose."""
+    items.sort(key=lambda item: item.get_closest_marker("reliability") is not None)

@@ -13,6 +13,7 @@ sha256}``.
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 from mxit_tasks import runtime
@@ -46,10 +47,21 @@ class UploadTask(MxitTask):
         return super().apply_async((), arguments, **options)
 
     def upload(self, operation: str, payload_ref: str, **kwargs: Any) -> Any:
-        """Fetch the staged bytes, upload them, and drop them after success."""
+        """Fetch the staged bytes, upload them, and drop them after success.
+
+        A copy of this task delivered again after it succeeded (a worker killed between
+        publishing a retry and acking the original, say) finds the done marker and returns the
+        first result instead of uploading twice or failing on the deleted payload.
+        """
+        r = runtime.redis()
+        done_key = f"mxit:upload:done:{payload_ref}"
+        previous = r.get(done_key)
+        if previous is not None:
+            return json.loads(previous)
         store = runtime.payloads()
         data = store.get(payload_ref)
         result = self.call(operation, data=data, **kwargs)
+        r.set(done_key, json.dumps(result), ex=runtime.settings().payload_ttl)
         store.delete(payload_ref)
         return result
 

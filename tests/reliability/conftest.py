@@ -18,7 +18,6 @@ import pytest
 from mxit_tasks.celery_app import app
 from tests.tasks.conftest import Worker, clean_redis, live, worker  # noqa: F401 - fixtures
 
-pytestmark = pytest.mark.reliability
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = Path(os.environ.get("MXIT_RELIABILITY_RESULTS", ROOT / ".reliability-results.jsonl"))
 ALL_LOGS: list[Path] = []  # every worker log of the suite, for the final secrets scan

@@ -23,6 +23,7 @@ from tests.conftest import REDIRECT, TEST_REDIS_URL, USER0, USER1, Sandbox, wait
 from tests.reliability.conftest import ALL_LOGS, ROOT, record, reset_pool
 from tests.tasks.conftest import Worker, authorise, finished
 
+pytestmark = pytest.mark.reliability
 PUBLISHED: list[str] = []
 ISSUED: set[str] = set()  # every token, code and secret the sandbox issued during the suite
 
