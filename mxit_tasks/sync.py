@@ -83,6 +83,13 @@ class Tracker:
         for value in self.redis.sscan_iter(TRACKED, count=count):
             yield _s(value)
 
+    def still_tracked(self, user_ids: list[str]) -> list[str]:
+        """The ids of ``user_ids`` that are still tracked (one round trip)."""
+        if not user_ids:
+            return []
+        flags = self.redis.smismember(TRACKED, user_ids)
+        return [u for u, flag in zip(user_ids, flags, strict=True) if flag]
+
     def count(self) -> int:
         """How many users are tracked."""
         return int(self.redis.scard(TRACKED))

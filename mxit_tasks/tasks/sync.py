@@ -85,10 +85,11 @@ def sync_one(task: MxitTask, t: Tracker, user_id: str) -> str:
 
 @op_task("mxit.sync.sync_users")
 def sync_users(self: MxitTask, run_id: str, user_ids: list[str]) -> dict:
-    """Sync a chunk of tracked users; one failing user never stops the others."""
+    """Sync a chunk of tracked users; one failing user never stops the others. Users removed
+    from the registry since the chunk was enqueued are skipped."""
     t = tracker()
     counts = {"ok": 0, "changed": 0, "failed": 0, "gone": 0}
-    for user_id in user_ids:
+    for user_id in t.still_tracked(user_ids):
         if t.is_gone(user_id):
             continue
         counts[sync_one(self, t, user_id)] += 1

@@ -51,6 +51,7 @@ def test_registry_is_idempotent_and_validated(live: Sandbox) -> None:
     with pytest.raises(MxitValidationError):
         t.add(["ok", "bad,id"])
     assert t.remove([USER0]) == 1 and t.count() == 2
+    assert t.still_tracked([USER0, USER1, USER2]) == [USER1, USER2]
 
 
 def test_a_changed_status_appears_in_the_stream_after_the_next_sync(
@@ -60,7 +61,7 @@ def test_a_changed_status_appears_in_the_stream_after_the_next_sync(
     authorise(live, USER0, "profile/private profile/public")
     t.add([USER0, USER1])
     beats()  # type: ignore[operator]
-    wait_for(lambda: t.snapshot(USER1).get("synced_at"), timeout=30)
+    wait_for(lambda: t.snapshot(USER1).get("synced_at") and t.snapshot(USER0).get("synced_at"))
     assert "full_profile" in t.snapshot(USER0)  # the user with a stored token
     live.control.change_user(USER1, status="Changed behind our back")
     change = wait_for(
@@ -123,7 +124,10 @@ def test_a_schedule_without_a_token_fails_once_and_is_disabled(
         timeout=75,
     )
     assert live.control.route_count(SET_STATUS) == 0
-    [dead] = [
-        e for e in runtime.dead_letters().list() if e["task"] == "mxit.users.scheduled_status"
-    ]
+    # the schedule is disabled inside the task; its DLQ entry is written as it fails, just after
+    [dead] = wait_for(
+        lambda: [
+            e for e in runtime.dead_letters().list() if e["task"] == "mxit.users.scheduled_status"
+        ]
+    )
     assert dead["error_class"] == "UserAuthorizationRequired"

@@ -13,7 +13,6 @@ import redis
 
 from mxit_tasks import runtime, tasks
 from mxit_tasks.celery_app import app
-from mxit_tasks.signals import broadcast_finished
 from tests.conftest import TEST_REDIS_URL, Sandbox, wait_for
 from tests.tasks.conftest import Worker, finished
 
@@ -82,14 +81,17 @@ def test_no_broker_message_carries_the_id_list(live: Sandbox) -> None:
 
 
 def test_finish_hooks_fire_once(live: Sandbox) -> None:
-    seen: list[str] = []
-    broadcast_finished.connect(lambda sender, **kw: seen.append(sender), weak=False)
-    # The signal fires in the worker process; the callback task is how other processes hear.
+    # The signal fires in the worker process; the callback task is how other processes hear:
+    # here get_user_id(broadcast_id), which the sandbox answers with a 404 on its lookup route.
     result = tasks.send_message.delay(
-        "mxitdemo", user_ids(3), "hook", on_finished="mxit.users.get_status"
+        "mxitdemo", user_ids(3), "hook", on_finished="mxit.users.get_user_id"
     )
     finished(result.id)
-    wait_for(lambda: live.control.route_count("GET /api/user/public/statusmessage/{mxit_id}") == 1)
+    lookup = "GET /api/user/lookup/{mxit_id}"
+    wait_for(lambda: live.control.route_count(lookup, 404) >= 1)
+    time.sleep(1)  # a second firing would follow at once: give it the chance
+    assert live.control.route_count(lookup, 404) == 1  # (a 401 first is a stale app token)
+    assert runtime.broadcasts().mark_finished(result.id) is False  # the once-flag is taken
 
 
 def test_sigkill_mid_broadcast_loses_nothing_and_counts_duplicates(
