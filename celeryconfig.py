@@ -19,6 +19,9 @@ Why these values:
 
 from __future__ import annotations
 
+from kombu import Queue
+
+from mxit_tasks.routing import QUEUES
 from mxit_tasks.settings import Settings
 
 _s = Settings.from_env()
@@ -58,6 +61,9 @@ task_reject_on_worker_lost = False
 worker_prefetch_multiplier = 1
 worker_cancel_long_running_tasks_on_connection_loss = False
 
+# Declared, so that a plain `celery -A mxit_tasks worker` consumes every queue; the pools in
+# workers/ pick their own with -Q.
+task_queues = tuple(Queue(name) for name in QUEUES)
 task_default_queue = "mxit.users"
 task_create_missing_queues = True
 task_routes = ("mxit_tasks.routing.route",)
@@ -69,6 +75,7 @@ enable_utc = True
 
 # celery-redbeat (the beat issue): the schedule lives in Redis; its lock expires well within
 # the visibility timeout so a standby beat takes over quickly.
+beat_scheduler = "redbeat.RedBeatScheduler"  # so a plain `celery -A mxit_tasks beat` uses it
 redbeat_redis_url = _s.redis_url
 redbeat_key_prefix = "mxit:redbeat"
 redbeat_redis_options = {"socket_keepalive": True, "health_check_interval": 10}
