@@ -132,7 +132,13 @@ def test_2_api_fault_storm(live: Sandbox, isolated_queue: Any) -> None:
     injected = sum(f["applied"] for f in live.control.call("GET", "/faults")["faults"])
     live.control.clear_faults()
     failed_ids = {r.id for r, s in zip(mixed, states, strict=True) if s == "FAILURE"}
-    dead = {e["task_id"] for e in runtime.dead_letters().list(count=100_000)}
+
+    def dead_ids() -> set[str]:
+        return {e["task_id"] for e in runtime.dead_letters().list(count=100_000)}
+
+    # Entries are written by on_failure, just after each failure is stored.
+    wait_for(lambda: failed_ids <= dead_ids(), timeout=30)
+    dead = dead_ids()
     d = delivery(live, n, st)
     record(
         scenario="API fault storm",

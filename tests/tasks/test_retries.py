@@ -51,7 +51,8 @@ def test_400_fails_at_once_without_retry_and_is_dead_lettered(live: Sandbox) -> 
         result_of(result)
     assert result.state == "FAILURE"
     assert live.control.route_count(STATUS) == 1
-    [entry] = runtime.dead_letters().list()
+    # Celery stores the failure, then calls on_failure, which writes the entry
+    [entry] = wait_for(runtime.dead_letters().list)
     assert entry["task"] == "mxit.users.get_status" and entry["error_class"] == "BadRequest"
     assert entry["args"] == [USER1] and entry["attempts"] == 1
 

@@ -105,7 +105,7 @@ def test_an_upload_past_its_window_is_dead_lettered_then_replayed(
         result_of(result, timeout=30)
     assert type(info.value).__name__ == "ServerError"
     dlq = runtime.dead_letters()
-    [entry] = dlq.list()
+    [entry] = wait_for(dlq.list)  # written by on_failure, just after the failure is stored
     assert entry["task"] == "mxit.users.set_avatar" and entry["attempts"] >= 2
     assert entry["kwargs"]["payload_ref"] and entry["kwargs"].get("data") is None
     assert runtime.payloads().exists(entry["kwargs"]["payload_ref"])  # kept for the entry
