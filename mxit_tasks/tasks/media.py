@@ -58,12 +58,21 @@ class UploadTask(MxitTask):
         previous = r.get(done_key)
         if previous is not None:
             return json.loads(previous)
-        store = runtime.payloads()
-        data = store.get(payload_ref)
-        result = self.call(operation, data=data, **kwargs)
-        r.set(done_key, json.dumps(result), ex=runtime.settings().payload_ttl)
-        store.delete(payload_ref)
-        return result
+        # Two copies restored together must not upload in parallel: one holds a short lease.
+        lock_key = f"mxit:upload:lock:{payload_ref}"
+        owner = self.request.id or "local"
+        if not r.set(lock_key, owner, nx=True, ex=runtime.settings().send_lease):
+            self.defer(2.0, "another worker is uploading this payload")
+        try:
+            store = runtime.payloads()
+            data = store.get(payload_ref)
+            result = self.call(operation, data=data, **kwargs)
+            r.set(done_key, json.dumps(result), ex=runtime.settings().payload_ttl)
+            store.delete(payload_ref)
+            return result
+        finally:
+            if r.get(lock_key) == owner.encode():
+                r.delete(lock_key)
 
 
 class ImageUploadTask(UploadTask):
