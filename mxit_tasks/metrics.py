@@ -51,10 +51,9 @@ class SharedStateCollector:
 
         try:
             r = runtime.redis()
-            in_flight = 0
-            for bid in runtime.broadcasts().list(200):
-                if not r.exists(f"mxit:bc:{bid}:finished"):
-                    in_flight += 1
+            ids = runtime.broadcasts().list(200)
+            finished = r.mget([f"mxit:bc:{bid}:finished" for bid in ids]) if ids else []
+            in_flight = sum(1 for flag in finished if flag is None)
             dlq = r.xlen("mxit:dlq") if r.exists("mxit:dlq") else 0
             staged = int(r.get("mxit:payload:bytes") or 0)
         except Exception:  # Redis down: report nothing rather than fail the scrape

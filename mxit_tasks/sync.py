@@ -84,11 +84,15 @@ class Tracker:
             yield _s(value)
 
     def still_tracked(self, user_ids: list[str]) -> list[str]:
-        """The ids of ``user_ids`` that are still tracked (one round trip)."""
+        """The ids of ``user_ids`` that are still tracked and not gone (one round trip)."""
         if not user_ids:
             return []
-        flags = self.redis.smismember(TRACKED, user_ids)
-        return [u for u, flag in zip(user_ids, flags, strict=True) if flag]
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.smismember(TRACKED, user_ids)
+        for user_id in user_ids:
+            pipe.hget(f"mxit:snap:{user_id}", "gone")
+        flags, *gone = pipe.execute()
+        return [u for u, flag, g in zip(user_ids, flags, gone, strict=True) if flag and g != b"1"]
 
     def count(self) -> int:
         """How many users are tracked."""
@@ -107,10 +111,6 @@ class Tracker:
             out["synced_at"] = float(raw["synced_at"])
         out["gone"] = raw.get("gone") == "1"
         return out
-
-    def is_gone(self, user_id: str) -> bool:
-        """Whether the user was found deleted (404) by an earlier sync."""
-        return self.redis.hget(f"mxit:snap:{user_id}", "gone") == b"1"
 
     def record(self, user_id: str, values: dict[str, Any]) -> list[dict[str, Any]]:
         """Store a new snapshot; append one change per field that differs; return the changes."""

@@ -90,8 +90,6 @@ def sync_users(self: MxitTask, run_id: str, user_ids: list[str]) -> dict:
     t = tracker()
     counts = {"ok": 0, "changed": 0, "failed": 0, "gone": 0}
     for user_id in t.still_tracked(user_ids):
-        if t.is_gone(user_id):
-            continue
         counts[sync_one(self, t, user_id)] += 1
     t.chunk_done(run_id, counts)
     return counts
